@@ -1,0 +1,3 @@
+# the FROM line was deleted by mistake
+RUN pip install flask
+COPY . /app
