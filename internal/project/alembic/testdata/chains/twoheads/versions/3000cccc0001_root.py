@@ -1,0 +1,21 @@
+"""3000cccc0001
+
+Revision ID: 3000cccc0001
+Revises: 
+"""
+from alembic import op
+import sqlalchemy as sa
+
+# revision identifiers, used by Alembic.
+revision = '3000cccc0001'
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass

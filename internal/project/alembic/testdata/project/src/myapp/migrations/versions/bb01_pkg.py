@@ -1,0 +1,6 @@
+revision = "bb01"
+down_revision = None
+
+
+def upgrade():
+    pass
