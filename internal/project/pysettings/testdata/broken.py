@@ -1,0 +1,4 @@
+import os
+
+DATABASE_URL = os.environ["DATABASE_URL"
+SECRET = """never closed

@@ -1,0 +1,3 @@
+x = "abc
+DB = os.environ["DATABASE_URL"]
+)
