@@ -1,0 +1,81 @@
+// Package root dispatches deploy-action's subcommands and maps their
+// outcome to an exit code.
+package root
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/grupo-gad/deploy-action/internal/cmd/cmdutil"
+	"github.com/grupo-gad/deploy-action/internal/cmd/validate"
+)
+
+// Version is set at build time with -ldflags "-X .../root.Version=v1.2.3".
+var Version = "dev"
+
+type command struct {
+	name  string
+	usage string
+	help  string
+	run   func(io cmdutil.IO, args []string) (int, error)
+}
+
+var commands = []command{
+	{name: "validate", usage: validate.Usage, help: validate.Help, run: func(io cmdutil.IO, args []string) (int, error) {
+		opts, err := validate.NewOptions(io, args)
+		if err != nil {
+			return cmdutil.ExitUsage, err
+		}
+		return validate.Run(opts)
+	}},
+}
+
+func usage() string {
+	var b strings.Builder
+	b.WriteString("deploy-action: make Fly.io deploys safe — validate before, explain failures at their cause.\n\nUsage:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  deploy-action %s\n", c.usage)
+	}
+	b.WriteString("  deploy-action version\n\nRun `deploy-action COMMAND --help` for a command's flags.\n")
+	return b.String()
+}
+
+// Main runs deploy-action with args (without the program name) and returns
+// the exit code.
+func Main(io cmdutil.IO, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(io.Err, usage())
+		return cmdutil.ExitUsage
+	}
+	name := args[0]
+	switch name {
+	case "-h", "--help", "help":
+		fmt.Fprint(io.Out, usage())
+		return cmdutil.ExitOK
+	case "version", "--version":
+		fmt.Fprintf(io.Out, "deploy-action %s\n", Version)
+		return cmdutil.ExitOK
+	}
+	for _, c := range commands {
+		if c.name != name {
+			continue
+		}
+		code, err := c.run(io, args[1:])
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+			fmt.Fprint(io.Out, c.help)
+			return cmdutil.ExitOK
+		case cmdutil.IsUsage(err):
+			fmt.Fprintf(io.Err, "deploy-action %s: %v\nusage: deploy-action %s\n", name, err, c.usage)
+			return cmdutil.ExitUsage
+		case err != nil:
+			fmt.Fprintf(io.Err, "deploy-action %s: %v\n", name, err)
+			return cmdutil.ExitUsage
+		}
+		return code
+	}
+	fmt.Fprintf(io.Err, "deploy-action: unknown command %q\n\n%s", name, usage())
+	return cmdutil.ExitUsage
+}

@@ -1,0 +1,97 @@
+// Package validate implements `deploy-action validate`: load a repository,
+// run every rule, and render the report.
+package validate
+
+import (
+	"flag"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/grupo-gad/deploy-action/internal/cmd/cmdutil"
+	"github.com/grupo-gad/deploy-action/internal/project"
+	"github.com/grupo-gad/deploy-action/internal/report"
+	"github.com/grupo-gad/deploy-action/internal/rules"
+)
+
+// Usage is the command's one-line synopsis.
+const Usage = "validate [--format text|json|github] [--config PATH_TO_FLY_TOML] [DIR]"
+
+// Options are the command's inputs.
+type Options struct {
+	IO cmdutil.IO
+	// Dir is the repository to validate ("." by default).
+	Dir string
+	// Config is the path of fly.toml ("" for DIR/fly.toml).
+	Config string
+	// Format is text, json or github.
+	Format string
+}
+
+// NewOptions parses args into Options.
+func NewOptions(io cmdutil.IO, args []string) (*Options, error) {
+	opts := &Options{IO: io}
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.StringVar(&opts.Format, "format", "text", "output format: text, json or github")
+	fs.StringVar(&opts.Config, "config", "", "path of fly.toml (default DIR/fly.toml)")
+	pos, err := cmdutil.Parse(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if err := cmdutil.CheckFormat(opts.Format); err != nil {
+		return nil, err
+	}
+	switch len(pos) {
+	case 0:
+		opts.Dir = "."
+	case 1:
+		opts.Dir = pos[0]
+	default:
+		return nil, cmdutil.Usagef("validate takes one directory, got %d arguments: %s", len(pos), strings.Join(pos, " "))
+	}
+	return opts, nil
+}
+
+// Help is the command's help text.
+const Help = `Usage: deploy-action ` + Usage + `
+
+Checks a repository before a Fly.io deploy: fly.toml, the Dockerfile it
+builds, Python requirements, Alembic migrations, settings and committed files.
+Every problem is reported at its file and line, with a fix.
+
+Flags:
+  --format text|json|github  output format (default text); github writes
+                             workflow-command annotations
+  --config PATH              fly.toml to use (default DIR/fly.toml)
+
+Exit status: 0 no error finding, 1 at least one error finding, 2 bad usage
+or internal failure.
+`
+
+// Check loads the repository and runs every rule, returning the report and
+// the loaded project (whose Line method gives source lines).
+func Check(dir, config string) (*report.Report, *project.Project, error) {
+	p, err := project.Load(dir, project.Options{Config: config})
+	if err != nil {
+		return nil, nil, err
+	}
+	rep := report.New("validate", report.StaticPhases...)
+	rules.Run(p, rep, rules.All())
+	rep.Finish()
+	return rep, p, nil
+}
+
+// Run runs the command and returns the process exit code.
+func Run(opts *Options) (int, error) {
+	rep, p, err := Check(opts.Dir, opts.Config)
+	if err != nil {
+		return cmdutil.ExitUsage, err
+	}
+	prefix, _ := filepath.Rel(".", opts.Dir)
+	if err := cmdutil.WriteReport(opts.IO.Out, rep, cmdutil.WriteOptions{
+		Format: opts.Format, Sources: p, PathPrefix: filepath.ToSlash(prefix),
+	}); err != nil {
+		return cmdutil.ExitUsage, fmt.Errorf("write report: %w", err)
+	}
+	return cmdutil.ExitCode(rep), nil
+}
