@@ -5,6 +5,7 @@ package validate
 import (
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -83,6 +84,12 @@ func Check(dir, config string) (*report.Report, *project.Project, error) {
 
 // Run runs the command and returns the process exit code.
 func Run(opts *Options) (int, error) {
+	if st, err := os.Stat(opts.Dir); err != nil || !st.IsDir() {
+		return cmdutil.ExitUsage, cmdutil.Usagef("%s is not a directory", opts.Dir)
+	}
+	if opts.Config != "" && !fileExists(opts.Config) && !fileExists(filepath.Join(opts.Dir, opts.Config)) {
+		return cmdutil.ExitUsage, cmdutil.Usagef("--config %s: no such file (relative paths are tried from the current directory, then from %s)", opts.Config, opts.Dir)
+	}
 	rep, p, err := Check(opts.Dir, opts.Config)
 	if err != nil {
 		return cmdutil.ExitUsage, err
@@ -94,4 +101,9 @@ func Run(opts *Options) (int, error) {
 		return cmdutil.ExitUsage, fmt.Errorf("write report: %w", err)
 	}
 	return cmdutil.ExitCode(rep), nil
+}
+
+func fileExists(name string) bool {
+	st, err := os.Stat(name)
+	return err == nil && !st.IsDir()
 }
