@@ -94,6 +94,7 @@ func (l loader) loadDocker() {
 	if ig := p.FromContext(".dockerignore"); p.Exists(ig) {
 		if data, err := p.ReadText(ig); err == nil {
 			p.DockerIgnore = dockerfile.ParseIgnore(ig, data)
+			l.problem(report.Build, p.DockerIgnore.Findings...)
 		}
 	}
 	rel := ""
@@ -271,8 +272,18 @@ func (l loader) loadSettings() {
 		if err != nil || !pysettings.LooksLikeSettings(f, data) {
 			continue
 		}
-		if m := pysettings.Parse(f, data); m != nil {
-			p.Settings = append(p.Settings, m)
+		m := pysettings.Parse(f, data)
+		if m == nil {
+			continue
+		}
+		p.Settings = append(p.Settings, m)
+		// The scanner is not CPython: a module it cannot fully read is a
+		// warning (its settings may be incomplete), not a verdict.
+		for _, fd := range m.Findings {
+			if fd.Severity == report.Error {
+				fd.Severity = report.Warning
+			}
+			l.problem(report.Secrets, fd)
 		}
 	}
 }

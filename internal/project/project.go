@@ -311,6 +311,9 @@ func isVenv(dir string) bool {
 // gitFiles lists tracked and untracked-but-not-ignored files under abs when
 // abs is inside a git work tree and git is installed.
 func gitFiles(abs string) ([]string, bool) {
+	if !inGitWorkTree(abs) {
+		return nil, false
+	}
 	if _, err := exec.LookPath("git"); err != nil {
 		return nil, false
 	}
@@ -346,4 +349,19 @@ func gitFiles(abs string) ([]string, bool) {
 	}
 	sort.Strings(files)
 	return files, true
+}
+
+// inGitWorkTree reports whether dir or a parent holds a .git entry, so that
+// git is only started where it can answer.
+func inGitWorkTree(dir string) bool {
+	for {
+		if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
+			return true
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return false
+		}
+		dir = parent
+	}
 }
