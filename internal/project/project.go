@@ -152,6 +152,9 @@ func (p *Project) IsDir(rel string) bool {
 }
 
 func (p *Project) abs(rel string) string {
+	if filepath.IsAbs(rel) {
+		return rel // a --config outside the project directory
+	}
 	return filepath.Join(p.Dir, filepath.FromSlash(rel))
 }
 

@@ -120,6 +120,10 @@ type Finding struct {
 	Message string `json:"message"`
 	// Fix says what to do about it.
 	Fix string `json:"fix"`
+	// Redact marks a finding whose source line holds a secret: renderers
+	// that quote source lines must mask it from Column on. It is not part of
+	// the JSON contract.
+	Redact bool `json:"-"`
 }
 
 // Phase is one phase of the report with its findings.

@@ -28,6 +28,9 @@ type Rule struct {
 	Doc string
 	// Why says, in a sentence, what happens on Fly when the problem ships.
 	Why string
+	// Sensitive marks a rule whose findings point at a secret's value: each
+	// finding gets Redact, so no renderer quotes the line.
+	Sensitive bool
 	// Check returns the rule's findings for p. It must not modify p.
 	Check func(r *Rule, p *project.Project) []report.Finding
 }
@@ -118,7 +121,13 @@ func runOne(r *Rule, p *project.Project) (fs []report.Finding) {
 			}}
 		}
 	}()
-	return r.Check(r, p)
+	fs = r.Check(r, p)
+	if r.Sensitive {
+		for i := range fs {
+			fs[i].Redact = true
+		}
+	}
+	return fs
 }
 
 func firstFrames(stack []byte) string {

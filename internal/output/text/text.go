@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/grupo-gad/deploy-action/internal/report"
@@ -157,6 +158,7 @@ func (p *printer) source(f report.Finding) (string, bool) {
 		return "", false
 	}
 	s = strings.TrimRight(s, " \t\r\n")
+	s = redactLine(s, f)
 	const max = 160
 	if r := []rune(s); len(r) > max {
 		s = string(r[:max]) + "…"
@@ -228,4 +230,24 @@ func (p *printer) summary(r *report.Report) {
 	default:
 		p.printf("%s %s\n", p.paint(ansiBold+ansiGreen, "✓ "+r.Command+" passed:"), counts)
 	}
+}
+
+// urlPassword matches the password of a URL's user information.
+var urlPassword = regexp.MustCompile(`(://[^/\s:@]+:)[^@\s/]+@`)
+
+// redactLine masks what a quoted source line must not show: everything from
+// the finding's column on when the finding is marked Redact (a secret's
+// line), and the password of any URL on every line.
+func redactLine(s string, f report.Finding) string {
+	if f.Redact {
+		col := f.Column
+		if col < 1 {
+			col = 1
+		}
+		r := []rune(s)
+		if col-1 < len(r) {
+			s = string(r[:col-1]) + "********"
+		}
+	}
+	return urlPassword.ReplaceAllString(s, "${1}****@")
 }

@@ -91,3 +91,30 @@ func TestColorForNonTerminal(t *testing.T) {
 		t.Error("a buffer is not a terminal")
 	}
 }
+
+func TestRenderNeverQuotesSecrets(t *testing.T) {
+	const secret = "Zq8vL1mN4pR7sT0uW3xY6zA9bC2dE5fG"
+	r := report.New("validate", report.Secrets)
+	r.Add(report.Secrets,
+		report.Finding{Rule: "secrets-committed", Severity: report.Error, Location: report.At("docs/DEPLOY.md", 1, 12), Redact: true, Title: "t", Message: "SECRET_KEY holds a 32-character value", Fix: "rotate it"},
+		report.Finding{Rule: "requirements-syntax", Severity: report.Error, Location: report.At("requirements.txt", 2, 1), Title: "t", Message: "m", Fix: "f"},
+	)
+	r.Finish()
+	src := fakeSources{
+		"docs/DEPLOY.md":   {"SECRET_KEY=" + secret},
+		"requirements.txt": {"", "--index-url https://bob:" + secret + "@pypi.example.com/simple"},
+	}
+	var buf bytes.Buffer
+	if err := Render(&buf, r, Options{Sources: src}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if strings.Contains(out, secret[:8]) {
+		t.Fatalf("output shows the secret:\n%s", out)
+	}
+	for _, want := range []string{"SECRET_KEY=********", "https://bob:****@pypi.example.com"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
