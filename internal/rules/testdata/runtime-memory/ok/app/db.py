@@ -1,0 +1,3 @@
+from sqlalchemy.ext.asyncio import create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://localhost/app", pool_size=5, max_overflow=5)
