@@ -14,7 +14,7 @@ var ruleNetworkingHTTPSRedirectCheck = register(&Rule{
 	ID:       "networking-https-redirect-check",
 	Phase:    report.Networking,
 	Severity: report.Error,
-	Doc:      "The app redirects plain HTTP to HTTPS while a plain-HTTP health check calls it without X-Forwarded-Proto.",
+	Doc:      "the app redirects plain HTTP to HTTPS while a plain-HTTP health check calls it without X-Forwarded-Proto",
 	Why:      "Fly's health checks call the machine's internal_port over plain HTTP, not through the proxy (so fly.toml force_https does not touch them), and do not follow redirects: an app that answers 301/307 fails every check and the deploy is marked failed.",
 	Check:    checkNetworkingHTTPSRedirectCheck,
 })

@@ -11,7 +11,7 @@ var ruleNetworkingNoService = register(&Rule{
 	ID:       "networking-no-service",
 	Phase:    report.Networking,
 	Severity: report.Warning,
-	Doc:      "A process group runs a web server but no [http_service] or [[services]] routes to it.",
+	Doc:      "a process group runs a web server but no [http_service] or [[services]] routes to it",
 	Why:      "Without a service Fly's proxy sends no traffic to the machines: the deploy succeeds but the app's URL answers nothing (or the requests go to another process group).",
 	Check:    checkNetworkingNoService,
 })

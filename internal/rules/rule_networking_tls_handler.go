@@ -13,7 +13,7 @@ var ruleNetworkingTLSHandler = register(&Rule{
 	ID:       "networking-tls-handler",
 	Phase:    report.Networking,
 	Severity: report.Error,
-	Doc:      "A [[services.ports]] entry on port 443 has the http handler without tls.",
+	Doc:      "a [[services.ports]] entry on port 443 has the http handler without tls",
 	Why:      "Fly's proxy then speaks plain HTTP on the HTTPS port: browsers show ERR_SSL_PROTOCOL_ERROR and clients fail with `SSL routines::wrong version number`.",
 	Check:    checkNetworkingTLSHandler,
 })

@@ -12,7 +12,7 @@ var ruleRuntimeBindLocalhost = register(&Rule{
 	ID:       "runtime-bind-localhost",
 	Phase:    report.Runtime,
 	Severity: report.Error,
-	Doc:      "The web server listens on 127.0.0.1/localhost (by a flag or by its default), which Fly's proxy cannot reach.",
+	Doc:      "the web server listens on 127.0.0.1/localhost (by a flag or by its default), which Fly's proxy cannot reach",
 	Why:      "Fly's proxy and health checks connect to internal_port from outside the machine's loopback interface, so a server bound to 127.0.0.1 refuses them all: flyctl warns the app is not listening on the expected address and the machines never become healthy.",
 	Check:    checkRuntimeBindLocalhost,
 })

@@ -26,7 +26,7 @@ var ruleRuntimeCheckTiming = register(&Rule{
 	ID:       "runtime-check-timing",
 	Phase:    report.Runtime,
 	Severity: report.Error,
-	Doc:      "A health check's interval is under 2 s or its timeout over 60 s (Fly's limits), or its grace period or timeout does not fit the other durations.",
+	Doc:      "a health check's interval is under 2 s or its timeout over 60 s (Fly's limits), or its grace period or timeout does not fit the other durations",
 	Why:      "flyctl refuses checks outside Fly's limits or has them silently clamped, and an HTTP check whose grace period is shorter than its own timeout counts the app's start-up as failures, so the deploy is marked failed.",
 	Check:    checkRuntimeCheckTiming,
 })

@@ -18,7 +18,7 @@ var ruleRuntimeKillTimeout = register(&Rule{
 	ID:       "runtime-kill-timeout",
 	Phase:    report.Runtime,
 	Severity: report.Warning,
-	Doc:      "kill_timeout is above Fly's 300 s maximum (error: the API refuses it) or below 1 s (warning).",
+	Doc:      "kill_timeout is above Fly's 300 s maximum (error: the API refuses it) or below 1 s (warning)",
 	Why:      "Fly's Machines API refuses a stop timeout above 5 minutes when the deploy updates the machines, and below 1 s the app is killed before it can finish its requests and close its database connections.",
 	Check:    checkRuntimeKillTimeout,
 })

@@ -42,7 +42,7 @@ var ruleRuntimeMemory = register(&Rule{
 	ID:       "runtime-memory",
 	Phase:    report.Runtime,
 	Severity: report.Warning,
-	Doc:      "The machine's memory is too small for the server's workers and their database pools.",
+	Doc:      "the machine's memory is too small for the server's workers and their database pools",
 	Why:      "Each worker is a separate Python process with its own connection pool; when they do not fit, the kernel kills them (`Out of memory: Killed process`), gunicorn logs `Worker ... was sent SIGKILL! Perhaps out of memory?` and the machine restarts in a loop.",
 	Check:    checkRuntimeMemory,
 })

@@ -16,7 +16,7 @@ var ruleRuntimePortMismatch = register(&Rule{
 	ID:       "runtime-port-mismatch",
 	Phase:    report.Runtime,
 	Severity: report.Error,
-	Doc:      "The port the web server listens on differs from the internal_port its service routes to.",
+	Doc:      "the port the web server listens on differs from the internal_port its service routes to",
 	Why:      "Fly's proxy and health checks connect to internal_port; when nothing listens there they get `connection refused`, flyctl warns the app is not listening on the expected address, and the deploy fails its health checks.",
 	Check:    checkRuntimePortMismatch,
 })

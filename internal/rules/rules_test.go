@@ -106,11 +106,18 @@ func TestRulesDocumented(t *testing.T) {
 		if r.ID == "" || !phases[r.Phase] || r.Doc == "" || r.Why == "" || r.Check == nil {
 			t.Errorf("rule %q is incomplete: %+v", r.ID, r)
 		}
-		if strings.Contains(r.Doc, "\n") {
-			t.Errorf("rule %s: Doc must be one line", r.ID)
+		if strings.Contains(r.Doc, "\n") || strings.HasSuffix(r.Doc, ".") || startsCapitalized(r.Doc) {
+			t.Errorf("rule %s: Doc must be one line starting in lower case with no final period (it is a table cell): %q", r.ID, r.Doc)
 		}
 		if !strings.HasPrefix(r.ID, string(r.Phase)+"-") {
 			t.Errorf("rule %s: id should start with its phase %q", r.ID, r.Phase)
 		}
 	}
+}
+
+// startsCapitalized reports whether doc starts with a capitalised word that
+// is not an all-caps keyword such as COPY or FROM.
+func startsCapitalized(doc string) bool {
+	word, _, _ := strings.Cut(doc, " ")
+	return strings.ToLower(word[:1]) != word[:1] && strings.ToUpper(word) != word
 }
