@@ -135,8 +135,7 @@ func (l loader) problem(phase report.PhaseName, fs ...report.Finding) {
 }
 
 // Files returns every file of the project (relative, sorted), leaving out
-// version-control, virtual-environment and cache folders; inside a git work
-// tree, files git ignores are left out too.
+// version-control, virtual-environment and cache folders.
 func (p *Project) Files() []string { return p.files }
 
 // Exists reports whether the project has a file or folder at rel.
@@ -263,13 +262,11 @@ var skipDirs = map[string]bool{
 	".nox": true, "site-packages": true, ".idea": true, ".terraform": true,
 }
 
-// listFiles lists the project's files: through `git ls-files` inside a git
-// work tree (so ignored files such as a local .env are not taken as
-// committed), else by walking the folder.
+// listFiles lists the project's files by walking the folder, leaving out
+// version-control, virtual-environment and cache folders. (It does not ask
+// git: starting git costs more than the whole validation of a small
+// repository. GitIgnored answers for the few files that need it.)
 func listFiles(abs string) ([]string, error) {
-	if files, ok := gitFiles(abs); ok {
-		return files, nil
-	}
 	var files []string
 	err := filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -311,47 +308,31 @@ func isVenv(dir string) bool {
 	return err == nil
 }
 
-// gitFiles lists tracked and untracked-but-not-ignored files under abs when
-// abs is inside a git work tree and git is installed.
-func gitFiles(abs string) ([]string, bool) {
-	if !inGitWorkTree(abs) {
-		return nil, false
+// GitIgnored reports which of the given project files git ignores (a
+// developer's local .env, build output), so they are not taken as
+// committed. Outside a git work tree, or without git, it ignores nothing.
+// Tracked files are never ignored.
+func (p *Project) GitIgnored(rels []string) map[string]bool {
+	ignored := map[string]bool{}
+	if len(rels) == 0 || !inGitWorkTree(p.Dir) {
+		return ignored
 	}
 	if _, err := exec.LookPath("git"); err != nil {
-		return nil, false
+		return ignored
 	}
-	cmd := exec.Command("git", "-C", abs, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+	cmd := exec.Command("git", "-C", p.Dir, "check-ignore", "-z", "--stdin")
+	cmd.Stdin = strings.NewReader(strings.Join(rels, "\x00") + "\x00")
 	out, err := cmd.Output()
-	if err != nil {
-		return nil, false
+	var exit *exec.ExitError
+	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 1) { // 1: none ignored
+		return ignored
 	}
-	var files []string
-	seen := map[string]bool{}
 	for _, f := range strings.Split(string(out), "\x00") {
-		if f == "" || seen[f] {
-			continue
-		}
-		seen[f] = true
-		skip := false
-		for _, part := range strings.Split(path.Dir(f), "/") {
-			if skipDirs[part] {
-				skip = true
-				break
-			}
-		}
-		if skip {
-			continue
-		}
-		if st, err := os.Lstat(filepath.Join(abs, filepath.FromSlash(f))); err != nil || !st.Mode().IsRegular() {
-			continue // deleted in the work tree, or a link
-		}
-		files = append(files, f)
-		if len(files) >= MaxFiles {
-			break
+		if f != "" {
+			ignored[f] = true
 		}
 	}
-	sort.Strings(files)
-	return files, true
+	return ignored
 }
 
 // inGitWorkTree reports whether dir or a parent holds a .git entry, so that

@@ -102,9 +102,9 @@ func TestConfigOutsideProject(t *testing.T) {
 	}
 }
 
-// TestGitIgnoredFilesAreNotCommitted checks that inside a git work tree an
-// ignored file (a developer's local .env) is not listed.
-func TestGitIgnoredFilesAreNotCommitted(t *testing.T) {
+// TestGitIgnored checks that inside a git work tree an ignored file (a
+// developer's local .env) is reported as ignored, and a tracked one is not.
+func TestGitIgnored(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git is not installed")
 	}
@@ -120,8 +120,18 @@ func TestGitIgnoredFilesAreNotCommitted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := strings.Join(p.Files(), " ")
-	if got != ".gitignore app.py" {
-		t.Errorf("files = %q, want .gitignore app.py", got)
+	if got := strings.Join(p.Files(), " "); got != ".env .gitignore app.py" {
+		t.Errorf("files = %q, want .env .gitignore app.py (node_modules skipped)", got)
+	}
+	ign := p.GitIgnored([]string{".env", "app.py"})
+	if !ign[".env"] || ign["app.py"] || len(ign) != 1 {
+		t.Errorf("GitIgnored = %v, want only .env", ign)
+	}
+	outside, err := Load(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := outside.GitIgnored([]string{".env"}); len(got) != 0 {
+		t.Errorf("outside a work tree nothing is ignored, got %v", got)
 	}
 }

@@ -24,8 +24,8 @@ var ruleSecretsCommitted = register(&Rule{
 	Check:     checkSecretsCommitted,
 })
 
-// checkSecretsCommitted scans every file of the project (git's tracked and
-// untracked-but-not-ignored files) with secretscan and reports each
+// checkSecretsCommitted scans every file of the project (leaving out, inside
+// a git work tree, the files git ignores) with secretscan and reports each
 // candidate at its value's line and column, naming the key, the length and
 // why it looks real, never the value.
 //
@@ -100,9 +100,21 @@ func checkSecretsCommitted(r *Rule, p *project.Project) []report.Finding {
 		}
 		wg.Wait()
 	}
+	// Only files git would commit count: a developer's ignored local .env
+	// is not in the repository. Git is asked only about files with a
+	// finding, so a clean repository never starts it.
+	var flagged []string
+	for i, fs := range results {
+		if len(fs) > 0 {
+			flagged = append(flagged, files[i])
+		}
+	}
+	ignored := p.GitIgnored(flagged)
 	var out []report.Finding
-	for _, fs := range results {
-		out = append(out, fs...)
+	for i, fs := range results {
+		if !ignored[files[i]] {
+			out = append(out, fs...)
+		}
 	}
 	return out
 }

@@ -93,8 +93,8 @@ type format struct {
 // dropped (sk-ant-… is Anthropic, not OpenAI).
 var formats = []format{
 	{"AWS access key", []string{"AKIA", "ASIA", "ABIA", "ACCA"}, regexp.MustCompile(`\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b`)},
-	{"GitHub token", []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"}, regexp.MustCompile(`\bgh[pousr]_[A-Za-z0-9]{36,255}\b`)},
-	{"GitHub token", []string{"github_pat_"}, regexp.MustCompile(`\bgithub_pat_[A-Za-z0-9_]{22,255}\b`)},
+	{"GitHub token", []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"}, regexp.MustCompile(`\bgh[pousr]_[A-Za-z0-9]{36,}\b`)},
+	{"GitHub token", []string{"github_pat_"}, regexp.MustCompile(`\bgithub_pat_[A-Za-z0-9_]{22,}\b`)},
 	{"Fly.io token", []string{"fm1a_", "fm1r_", "fm2_"}, regexp.MustCompile(`(?:FlyV1 )?\b(?:fm1[ar]|fm2)_[A-Za-z0-9+/=_,-]{20,}`)},
 	{"Fly.io token", []string{"fo1_"}, regexp.MustCompile(`\bfo1_[A-Za-z0-9_-]{20,}`)},
 	{"Slack token", []string{"xox"}, regexp.MustCompile(`\bxox[abposre]-[A-Za-z0-9-]{10,}`)},

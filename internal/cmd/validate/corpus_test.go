@@ -251,3 +251,14 @@ func BenchmarkValidateCorpus(b *testing.B) {
 	}
 	b.ReportMetric(float64(files*b.N)/b.Elapsed().Seconds(), "files/s")
 }
+
+// BenchmarkValidateExample validates examples/grupo-gad in process (the
+// README's first command without process start-up).
+func BenchmarkValidateExample(b *testing.B) {
+	dir := filepath.Join(testutil.RepoRoot(b), "examples", "grupo-gad")
+	for i := 0; i < b.N; i++ {
+		if _, _, err := Check(dir, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
