@@ -40,9 +40,8 @@ func (l loader) loadFly(config string) {
 		})
 		return
 	}
-	data, err := p.ReadText(rel)
-	if err != nil {
-		l.problem(report.Runtime, readProblem("fly-toml-syntax", rel, err))
+	data, ok := l.read(report.Runtime, "fly-toml-syntax", rel)
+	if !ok {
 		return
 	}
 	p.FlyPath = rel
@@ -77,6 +76,17 @@ func (l loader) configPath(config string) (string, bool) {
 		return filepath.ToSlash(rel), true
 	}
 	return "", false
+}
+
+// read returns the decoded text of rel, or records a problem (under rule,
+// in phase) saying why it cannot be read and returns false.
+func (l loader) read(phase report.PhaseName, rule, rel string) ([]byte, bool) {
+	data, err := l.p.ReadText(rel)
+	if err != nil {
+		l.problem(phase, readProblem(rule, rel, err))
+		return nil, false
+	}
+	return data, true
 }
 
 func readProblem(rule, rel string, err error) report.Finding {
@@ -138,9 +148,8 @@ func (l loader) loadDocker() {
 		}
 		return
 	}
-	data, err := p.ReadText(rel)
-	if err != nil {
-		l.problem(report.Build, readProblem("dockerfile-syntax", rel, err))
+	data, ok := l.read(report.Build, "dockerfile-syntax", rel)
+	if !ok {
 		return
 	}
 	p.DockerfilePath = rel
@@ -199,9 +208,8 @@ func (l loader) loadPyDeps() {
 			continue
 		}
 		if name == "Pipfile" {
-			data, err := p.ReadText(rel)
-			if err != nil {
-				l.problem(report.Build, readProblem("pipfile-syntax", rel, err))
+			data, ok := l.read(report.Build, "pipfile-syntax", rel)
+			if !ok {
 				continue
 			}
 			f, fs := pydeps.ParsePipfile(rel, data)
@@ -232,9 +240,8 @@ func (l loader) loadAlembic() {
 		if path.Base(f) != "alembic.ini" || strings.Count(f, "/") > 3 {
 			continue
 		}
-		data, err := p.ReadText(f)
-		if err != nil {
-			l.problem(report.Release, readProblem("alembic-syntax", f, err))
+		data, ok := l.read(report.Release, "alembic-syntax", f)
+		if !ok {
 			continue
 		}
 		cfg, fs := alembic.ParseINI(f, data)
