@@ -362,6 +362,9 @@ func TestImage(t *testing.T) {
 		{"python:3.10.6-slim-buster@sha256:f17c94905c9cd56dce9ef6ce63229045a75f395f7b5b68eb69ef617079c51848",
 			Image{"docker.io", "library/python", "3.10.6-slim-buster", "sha256:f17c94905c9cd56dce9ef6ce63229045a75f395f7b5b68eb69ef617079c51848"}, "python"},
 		{"localhost:5000/app", Image{"localhost:5000", "app", "", ""}, "localhost:5000/app"},
+		{"registry.fly.io/grupo-gad:deployment-01HQ", Image{"registry.fly.io", "grupo-gad", "deployment-01HQ", ""}, "registry.fly.io/grupo-gad"},
+		{"gcr.io/distroless/static-debian12:nonroot", Image{"gcr.io", "distroless/static-debian12", "nonroot", ""}, "gcr.io/distroless/static-debian12"},
+		{"my_org__x/some-app", Image{"docker.io", "my_org__x/some-app", "", ""}, "my_org__x/some-app"},
 	}
 	for _, tt := range tests {
 		got, err := ParseImage(tt.ref)
@@ -369,7 +372,7 @@ func TestImage(t *testing.T) {
 			t.Errorf("ParseImage(%q) = %+v (%q), %v; want %+v (%q)", tt.ref, got, got.Name(), err, tt.want, tt.name)
 		}
 	}
-	for _, bad := range []string{"python:${PY}", "Python:3", ""} {
+	for _, bad := range []string{"python:${PY}", "Python:3", "", "python:", "a//b", "app-", "python@sha256:xyz", "python:-x", "ghcr.io:/x", "ghcr.io/X"} {
 		if _, err := ParseImage(bad); err == nil {
 			t.Errorf("ParseImage(%q): no error", bad)
 		}

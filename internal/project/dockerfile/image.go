@@ -5,8 +5,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/distribution/reference"
-
 	"github.com/grupo-gad/deploy-action/internal/report"
 )
 
@@ -14,19 +12,129 @@ import (
 // "ghcr.io/astral-sh/uv:python3.12-bookworm-slim" or "python@sha256:...",
 // normalised as Docker does (Docker Hub is "docker.io", official images are
 // under "library/").
+//
+// It follows the grammar of github.com/distribution/reference (the parser
+// Docker uses) without importing it: that package compiles its regular
+// expressions when the program starts, which cost more start-up time than
+// the rest of a small validation.
 func ParseImage(ref string) (Image, error) {
-	named, err := reference.ParseNormalizedNamed(ref)
-	if err != nil {
-		return Image{}, fmt.Errorf("parse image reference %q: %w", ref, err)
+	bad := func(why string) (Image, error) {
+		return Image{}, fmt.Errorf("parse image reference %q: %s", ref, why)
 	}
-	img := Image{Registry: reference.Domain(named), Repository: reference.Path(named)}
-	if t, ok := named.(reference.Tagged); ok {
-		img.Tag = t.Tag()
+	if ref == "" {
+		return bad("empty reference")
 	}
-	if d, ok := named.(reference.Digested); ok {
-		img.Digest = d.Digest().String()
+	var img Image
+	name := ref
+	if i := strings.IndexByte(name, '@'); i >= 0 {
+		name, img.Digest = name[:i], name[i+1:]
+		if !validDigest(img.Digest) {
+			return bad("invalid digest " + img.Digest)
+		}
+	}
+	if i := strings.LastIndexByte(name, ':'); i > strings.LastIndexByte(name, '/') {
+		name, img.Tag = name[:i], name[i+1:]
+		if !validTag(img.Tag) {
+			return bad("invalid tag " + img.Tag)
+		}
+	}
+	img.Registry, img.Repository = "docker.io", name
+	if i := strings.IndexByte(name, '/'); i >= 0 {
+		if first := name[:i]; strings.ContainsAny(first, ".:") || first == "localhost" {
+			img.Registry, img.Repository = first, name[i+1:]
+			if !validDomain(first) {
+				return bad("invalid registry " + first)
+			}
+		}
+	}
+	if img.Registry == "docker.io" && !strings.Contains(img.Repository, "/") {
+		img.Repository = "library/" + img.Repository
+	}
+	for _, c := range strings.Split(img.Repository, "/") {
+		if !validPathComponent(c) {
+			return bad("repository names are lower-case letters, digits and separators (. _ __ -), not " + strconvQuote(c))
+		}
+	}
+	if len(img.Registry)+len(img.Repository) > 255 {
+		return bad("name longer than 255 characters")
 	}
 	return img, nil
+}
+
+func strconvQuote(s string) string { return `"` + s + `"` }
+
+func isLowerAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+
+// validPathComponent: [a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*
+func validPathComponent(c string) bool {
+	if c == "" || !isLowerAlnum(c[0]) || !isLowerAlnum(c[len(c)-1]) {
+		return false
+	}
+	for i := 0; i < len(c); {
+		if isLowerAlnum(c[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(c) && !isLowerAlnum(c[j]) {
+			j++
+		}
+		sep := c[i:j]
+		if sep != "." && sep != "_" && sep != "__" && strings.Trim(sep, "-") != "" {
+			return false
+		}
+		i = j
+	}
+	return true
+}
+
+// validTag: [\w][\w.-]{0,127}
+func validTag(t string) bool {
+	if t == "" || len(t) > 128 || t[0] == '.' || t[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !(isLowerAlnum(c) || c >= 'A' && c <= 'Z' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validDigest: algorithm ":" hex, as in sha256:<64 hex>.
+func validDigest(d string) bool {
+	alg, hex, ok := strings.Cut(d, ":")
+	if !ok || alg == "" || len(hex) < 32 {
+		return false
+	}
+	for i := 0; i < len(hex); i++ {
+		if !(hex[i] >= '0' && hex[i] <= '9' || hex[i] >= 'a' && hex[i] <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// validDomain: host name labels (letters, digits, hyphens, dots) with an
+// optional :port.
+func validDomain(d string) bool {
+	host, port, hasPort := strings.Cut(d, ":")
+	if host == "" || hasPort && port == "" {
+		return false
+	}
+	for i := 0; i < len(port); i++ {
+		if port[i] < '0' || port[i] > '9' {
+			return false
+		}
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // IsZero reports whether the image is unset.
