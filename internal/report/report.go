@@ -132,6 +132,9 @@ type Phase struct {
 	Status     Status    `json:"status"`
 	DurationMS int64     `json:"duration_ms"`
 	Findings   []Finding `json:"findings"`
+	// Figures are the phase's measurements, by name (e.g. a verify phase's
+	// "p95_ms", "samples", "cert_days_left"). Absent when there are none.
+	Figures map[string]float64 `json:"figures,omitempty"`
 }
 
 // Report is the result of one command.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/grupo-gad/deploy-action/internal/cmd/cmdutil"
 	"github.com/grupo-gad/deploy-action/internal/cmd/validate"
+	"github.com/grupo-gad/deploy-action/internal/cmd/verify"
 )
 
 // Version is set at build time with -ldflags "-X .../root.Version=v1.2.3".
@@ -30,6 +31,7 @@ var commands = []command{
 		}
 		return validate.Run(opts)
 	}},
+	{name: "verify", usage: verify.Usage, help: verify.Help, run: verify.Main},
 }
 
 func usage() string {

@@ -224,7 +224,11 @@ func (p *printer) summary(r *report.Report) {
 	counts := fmt.Sprintf("%s, %s, %s", plural(c[report.Error], "error"), plural(c[report.Warning], "warning"), plural(c[report.Notice], "notice"))
 	switch r.Conclusion {
 	case report.Failure:
-		p.printf("%s %s in %s: %s\n", p.paint(ansiBold+ansiRed, "✗ "+r.Command+" failed:"), counts, strings.Join(failed, ", "), "fix the errors above before deploying")
+		advice := "see the errors above"
+		if r.Command == "validate" {
+			advice = "fix the errors above before deploying"
+		}
+		p.printf("%s %s in %s: %s\n", p.paint(ansiBold+ansiRed, "✗ "+r.Command+" failed:"), counts, strings.Join(failed, ", "), advice)
 	case report.Neutral:
 		p.printf("%s %s\n", p.paint(ansiBold+ansiYellow, "! "+r.Command+" passed with warnings:"), counts)
 	default:
