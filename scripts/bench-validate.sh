@@ -12,7 +12,6 @@ runs=${1:-41}
 bin=$(mktemp -d)/deploy-action
 go build -trimpath -ldflags='-s -w' -o "$bin" ./cmd/action
 
-measure() { "$bench" -n "$runs" -- "$@"; }
 bench=$(dirname "$bin")/benchcmd
 go build -o "$bench" ./scripts/benchcmd
 
@@ -20,11 +19,10 @@ go build -o "$bench" ./scripts/benchcmd
 # shell script that alone costs hundreds of milliseconds).
 py=$(python3 -c 'import sys; print(sys.executable)')
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(go version | cut -d' ' -f3), $("$py" --version 2>&1) at $py"
-read -r vw vc < <(measure "$bin" validate --format json examples/grupo-gad)
-read -r pw pc < <(measure "$py" -c pass)
-read -r tw tc < <(measure true)
+{ read -r vw vc; read -r pw pc; read -r tw tc; } < <("$bench" -n "$runs" -- \
+  "$bin" validate --format json examples/grupo-gad :: "$py" -c pass :: true)
 echo "validate examples/grupo-gad: median wall ${vw} ms, CPU ${vc} ms over ${runs} runs"
-echo "python3 -c pass:             median wall ${pw} ms, CPU ${pc} ms over ${runs} runs"
+echo "python3 -c pass:             median wall ${pw} ms, CPU ${pc} ms (runs interleaved with validate's)"
 echo "true (process floor):        median wall ${tw} ms, CPU ${tc} ms"
 awk -v vw="$vw" -v pw="$pw" -v vc="$vc" -v pc="$pc" 'BEGIN {
   printf "ratio validate / python3: wall %.2f, CPU %.2f (goal < 0.50): %s\n", vw / pw, (pc > 0 ? vc / pc : 0), (vw / pw < 0.5 ? "met" : "NOT met") }'

@@ -18,12 +18,8 @@ var ruleReleaseDatabaseURL = register(&Rule{
 })
 
 func checkReleaseDatabaseURL(r *Rule, p *project.Project) []report.Finding {
-	rel := relAnalyze(p)
-	if rel == nil || len(rel.Runs) == 0 {
-		return nil
-	}
-	read, ok := relReleaseURLRead(p, rel)
-	if !ok || relFlyEnvSets(p, rel, read.Var) {
+	rel, read, ok := relReleaseSecretURL(p)
+	if !ok {
 		return nil
 	}
 	v := read.Var
@@ -34,6 +30,31 @@ func checkReleaseDatabaseURL(r *Rule, p *project.Project) []report.Finding {
 			"%s must be set as a Fly secret (`fly secrets set %s=…` or `fly postgres attach`) — the release machine fails with %s when it is not.",
 			run.relWhere(rel), v.Name, relLocString(v.Loc), v.Name, v.Name, relFailure(v)),
 		fmt.Sprintf("Check it exists before deploying: `fly secrets list` must show %s; if not, run `fly postgres attach <db-app>` or `fly secrets set %s=postgres://…`.", v.Name, v.Name))}
+}
+
+// ReleaseDatabaseURL returns the environment variable the release
+// command's Alembic connects with, when it must be a Fly secret (what
+// release-database-url reports), and where it is read.
+func ReleaseDatabaseURL(p *project.Project) (name string, read report.Location, ok bool) {
+	_, r, ok := relReleaseSecretURL(p)
+	if !ok {
+		return "", report.Location{}, false
+	}
+	return r.Var.Name, r.Var.Loc, true
+}
+
+// relReleaseSecretURL returns the release and its database URL read when
+// the release runs alembic with a URL that nothing in the repository sets.
+func relReleaseSecretURL(p *project.Project) (*relRelease, relDBRead, bool) {
+	rel := relAnalyze(p)
+	if rel == nil || len(rel.Runs) == 0 {
+		return nil, relDBRead{}, false
+	}
+	read, ok := relReleaseURLRead(p, rel)
+	if !ok || relFlyEnvSets(p, rel, read.Var) {
+		return nil, relDBRead{}, false
+	}
+	return rel, read, true
 }
 
 // relReleaseURLRead returns where the release's alembic gets its database

@@ -36,6 +36,44 @@ type secNeed struct {
 // `fly secrets set`; other names are to be added to [env]. All are notices:
 // validate cannot see the secrets the app already has.
 func checkSecretsRequired(r *Rule, p *project.Project) []report.Finding {
+	var out []report.Finding
+	for _, n := range secNeeds(p) {
+		out = append(out, secRequiredFinding(r, p, n))
+	}
+	return out
+}
+
+// RequiredEnv is an environment variable the deployed app or its release
+// command needs and the repository does not set: a secret the Fly app must
+// hold. RequiredEnvVars lists them.
+type RequiredEnv struct {
+	// Name is the variable's name; Aliases are other names that satisfy it.
+	Name    string
+	Aliases []string
+	// CaseInsensitive reports that the app matches the name in any case
+	// (pydantic settings).
+	CaseInsensitive bool
+	// Loc is where it is defined or first read.
+	Loc report.Location
+	// Release reports that Alembic's env.py reads it (the release command
+	// needs it); App that the app reads it with no default.
+	Release, App bool
+}
+
+// RequiredEnvVars returns, in order of first appearance, the variables the
+// secrets-required rule reports: read with no default (or the database URL
+// Alembic's env.py reads), not set by fly.toml [env], the Dockerfile or Fly.
+func RequiredEnvVars(p *project.Project) []RequiredEnv {
+	var out []RequiredEnv
+	for _, n := range secNeeds(p) {
+		out = append(out, RequiredEnv{Name: n.v.Name, Aliases: n.v.Aliases, CaseInsensitive: n.v.Kind == pysettings.KindPydantic,
+			Loc: n.v.Loc, Release: n.release, App: n.app})
+	}
+	return out
+}
+
+// secNeeds returns the variables checkSecretsRequired reports, in order.
+func secNeeds(p *project.Project) []*secNeed {
 	envPy := secAlembicEnvFiles(p)
 	exact, folded := secSetNames(p)
 	var order []string
@@ -62,13 +100,13 @@ func checkSecretsRequired(r *Rule, p *project.Project) []report.Finding {
 			order = append(order, v.Name)
 		}
 	}
-	var out []report.Finding
+	var out []*secNeed
 	for _, name := range order {
 		n := needs[name]
 		if secFlyProvided(name) || secIsSet(n.v, exact, folded) {
 			continue
 		}
-		out = append(out, secRequiredFinding(r, p, n))
+		out = append(out, n)
 	}
 	return out
 }

@@ -9,8 +9,14 @@ import (
 	"strings"
 
 	"github.com/grupo-gad/deploy-action/internal/cmd/cmdutil"
+	"github.com/grupo-gad/deploy-action/internal/cmd/demo"
+	"github.com/grupo-gad/deploy-action/internal/cmd/deploy"
+	"github.com/grupo-gad/deploy-action/internal/cmd/diagnose"
+	"github.com/grupo-gad/deploy-action/internal/cmd/rollback"
+	"github.com/grupo-gad/deploy-action/internal/cmd/secrets"
 	"github.com/grupo-gad/deploy-action/internal/cmd/validate"
 	"github.com/grupo-gad/deploy-action/internal/cmd/verify"
+	"github.com/grupo-gad/deploy-action/internal/flysim/simapp"
 )
 
 // Version is set at build time with -ldflags "-X .../root.Version=v1.2.3".
@@ -32,6 +38,17 @@ var commands = []command{
 		return validate.Run(opts)
 	}},
 	{name: "verify", usage: verify.Usage, help: verify.Help, run: verify.Main},
+	{name: "diagnose", usage: diagnose.Usage, help: diagnose.Help, run: func(io cmdutil.IO, args []string) (int, error) {
+		opts, err := diagnose.NewOptions(io, args)
+		if err != nil {
+			return cmdutil.ExitUsage, err
+		}
+		return diagnose.Run(opts)
+	}},
+	{name: "deploy", usage: deploy.Usage, help: deploy.Help, run: deploy.Main},
+	{name: "rollback", usage: rollback.Usage, help: rollback.Help, run: rollback.Main},
+	{name: "secrets", usage: secrets.Usage, help: secrets.Help, run: secrets.Main},
+	{name: "demo", usage: demo.Usage, help: demo.Help, run: demo.Main},
 }
 
 func usage() string {
@@ -59,6 +76,8 @@ func Main(io cmdutil.IO, args []string) int {
 	case "version", "--version":
 		fmt.Fprintf(io.Out, "deploy-action %s\n", Version)
 		return cmdutil.ExitOK
+	case "simapp": // hidden: what the demo's emulated machines run
+		return simapp.Main(args[1:])
 	}
 	for _, c := range commands {
 		if c.name != name {

@@ -3,14 +3,18 @@
 package validate
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/grupo-gad/deploy-action/internal/cmd/cmdutil"
+	"github.com/grupo-gad/deploy-action/internal/cmd/flyenv"
 	"github.com/grupo-gad/deploy-action/internal/project"
+	"github.com/grupo-gad/deploy-action/internal/remote"
 	"github.com/grupo-gad/deploy-action/internal/report"
 	"github.com/grupo-gad/deploy-action/internal/rules"
 )
@@ -27,6 +31,11 @@ type Options struct {
 	Config string
 	// Format is text, json or github.
 	Format string
+	// Remote, when set, also checks the repository against its Fly app:
+	// the app exists and holds the secrets the repository needs (names
+	// only). NewOptions sets it when FLY_API_TOKEN or FLY_ACCESS_TOKEN is
+	// set; without a token validate sends nothing over the network.
+	Remote *remote.Checker
 }
 
 // NewOptions parses args into Options.
@@ -50,6 +59,9 @@ func NewOptions(io cmdutil.IO, args []string) (*Options, error) {
 	default:
 		return nil, cmdutil.Usagef("validate takes one directory, got %d arguments: %s", len(pos), strings.Join(pos, " "))
 	}
+	if opts.Remote, err = flyenv.Remote(context.Background()); err != nil {
+		return nil, err
+	}
 	return opts, nil
 }
 
@@ -64,6 +76,10 @@ Flags:
   --format text|json|github  output format (default text); github writes
                              workflow-command annotations
   --config PATH              fly.toml to use (default DIR/fly.toml)
+
+With FLY_API_TOKEN (or FLY_ACCESS_TOKEN) set, it also checks in Fly that
+the app (fly.toml's app) exists and holds the secrets the repository needs,
+by name only; FLY_FLAPS_BASE_URL sets the Machines API base.
 
 Exit status: 0 no error finding, 1 at least one error finding, 2 bad usage
 or internal failure.
@@ -82,6 +98,9 @@ func Check(dir, config string) (*report.Report, *project.Project, error) {
 	return rep, p, nil
 }
 
+// RemoteTimeout bounds the remote checks.
+const RemoteTimeout = 30 * time.Second
+
 // Run runs the command and returns the process exit code.
 func Run(opts *Options) (int, error) {
 	if st, err := os.Stat(opts.Dir); err != nil || !st.IsDir() {
@@ -93,6 +112,12 @@ func Run(opts *Options) (int, error) {
 	rep, p, err := Check(opts.Dir, opts.Config)
 	if err != nil {
 		return cmdutil.ExitUsage, err
+	}
+	if opts.Remote != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), RemoteTimeout)
+		opts.Remote.CheckOrWarn(ctx, p, rep)
+		cancel()
+		rep.Finish()
 	}
 	prefix, _ := filepath.Rel(".", opts.Dir)
 	if err := cmdutil.WriteReport(opts.IO.Out, rep, cmdutil.WriteOptions{
