@@ -8,6 +8,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/grupo-gad/deploy-action/internal/cmd/cmdutil"
 	"github.com/grupo-gad/deploy-action/internal/cmd/flyenv"
 	"github.com/grupo-gad/deploy-action/internal/cmd/validate"
+	"github.com/grupo-gad/deploy-action/internal/diagnose"
 	"github.com/grupo-gad/deploy-action/internal/fly"
 	flydeploy "github.com/grupo-gad/deploy-action/internal/fly/deploy"
 	"github.com/grupo-gad/deploy-action/internal/health"
@@ -311,6 +313,7 @@ func Execute(ctx context.Context, opts *Options) (*Outcome, error) {
 	}
 	out.Deploy, out.DeployErr = d.Deploy(ctx, plan, rep)
 	if out.DeployErr != nil {
+		explain(rep, p, out.DeployErr)
 		skip(rep, report.Verify, "Not verified: the deploy did not complete", "")
 		return out, nil
 	}
@@ -458,4 +461,43 @@ func verdict(rep *report.Report) string {
 		return "passed with warnings"
 	}
 	return "passed"
+}
+
+// explain diagnoses a failed deploy at its cause: the failing machine's
+// exit event (an OOM kill points at fly.toml's [[vm]] memory line) and its
+// log tail (the release command's output, or the smoke and health-check
+// window's) go through the diagnosis catalog, and what it finds is added to
+// the report next to the engine's own finding. Logs with no known signature
+// say so rather than guess.
+func explain(rep *report.Report, p *project.Project, err error) {
+	var f *flydeploy.Failure
+	if !errors.As(err, &f) {
+		return
+	}
+	phase := f.Phase
+	if phase == "" {
+		phase = report.Deploy
+	}
+	logPhase := report.PhaseName("")
+	if phase == report.Release {
+		logPhase = report.Release
+	}
+	d := diagnose.New(diagnose.Options{Project: p, Phase: logPhase, LogName: ""})
+	var fs []diagnose.Finding
+	if f.Exit != nil {
+		exitPhase := report.Runtime
+		if phase == report.Release {
+			exitPhase = report.Release
+		}
+		fs = append(fs, d.Exit(diagnose.Exit{Code: f.Exit.Code, OOMKilled: f.Exit.OOMKilled,
+			Signal: f.Exit.Signal, Machine: f.MachineID, Phase: exitPhase})...)
+	}
+	if len(f.LogTail) > 0 {
+		fs = append(fs, d.Lines(f.LogTail)...)
+		diagnose.AddTo(rep, fs, phase, "machine "+f.MachineID+" log", len(f.LogTail))
+		return
+	}
+	if len(fs) > 0 {
+		diagnose.AddTo(rep, fs, phase, "", 0)
+	}
 }
