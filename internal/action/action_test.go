@@ -538,7 +538,7 @@ func TestCannotRun(t *testing.T) {
 		check bool // a check run is created and completed as failure
 	}{
 		{"unknown command", map[string]string{"INPUT_COMMAND": "launch"}, `input command: "launch" is not a command`, false},
-		{"command not in this version", map[string]string{"INPUT_COMMAND": "rollback"}, "command rollback is not available in this version", false},
+		{"command not in this version", map[string]string{"INPUT_COMMAND": "diagnose"}, "command diagnose is not available in this version", false},
 		{"deploy without a Fly token", map[string]string{"INPUT_COMMAND": "deploy"}, "deploy needs a Fly token", true},
 		{"bad fail-on", map[string]string{"INPUT_FAIL-ON": "sometimes"}, "input fail-on", false},
 		{"short sha", map[string]string{"INPUT_SHA": "abc123"}, "is not a full commit SHA", false},
