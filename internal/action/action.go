@@ -15,11 +15,11 @@ package action
 import (
 	"context"
 	"fmt"
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -440,7 +440,7 @@ func (r *run) optionsWithNotes() summary.Options {
 
 func ptr(s string) *string { return &s }
 
-var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+var unsafeName = lazyre.New(`[^A-Za-z0-9_.-]+`)
 
 // writeReport writes the JSON report under the workspace and returns its
 // path relative to the workspace (what later steps see as their working

@@ -2,7 +2,7 @@ package action
 
 import (
 	"fmt"
-	"regexp"
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"slices"
 	"strings"
 
@@ -78,7 +78,7 @@ func ReadInputs(a *githubactions.Action) Inputs {
 	return in
 }
 
-var shaRE = regexp.MustCompile(`^(?:[0-9a-f]{40}|[0-9a-f]{64})$`)
+var shaRE = lazyre.New(`^(?:[0-9a-f]{40}|[0-9a-f]{64})$`)
 
 // Validate checks the inputs' values and says what to write instead.
 func (in Inputs) Validate() error {

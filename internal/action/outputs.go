@@ -4,8 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"os"
-	"regexp"
 	"strings"
 )
 
@@ -14,7 +14,7 @@ type Output struct {
 	Name, Value string
 }
 
-var outputNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+var outputNameRE = lazyre.New(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 
 // WriteOutputs appends outputs to the file GITHUB_OUTPUT names, each in the
 // multi-line form `name<<DELIM`, value, `DELIM`, with a fresh random

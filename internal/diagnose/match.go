@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"bytes"
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"slices"
 	"strings"
 
@@ -125,7 +126,7 @@ func cleanLine(b []byte) string {
 	return ansi.ReplaceAllString(string(b), "")
 }
 
-var ansi = re(`\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07`)
+var ansi = lazyre.New(`\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07`)
 
 // expand replaces {$name} and {$name|fallback} in tmpl with the variables.
 // (The "$" keeps literal braces, like a TOML inline table or a GitHub

@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"strings"
 
 	"github.com/grupo-gad/deploy-action/internal/project/pydeps"
@@ -8,9 +9,9 @@ import (
 
 // secretAssign matches NAME=value and NAME: value where the name says the
 // value is a secret, and tokens that are secrets whatever their name.
-var secretAssign = re(`(?i)\b([A-Z0-9_]*(?:SECRET|TOKEN|PASSWORD|PASSWD|PWD|API_?KEY|PRIVATE_?KEY|CREDENTIALS?|DATABASE_URL|REDIS_URL)[A-Z0-9_]*)(\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)`)
+var secretAssign = lazyre.New(`(?i)\b([A-Z0-9_]*(?:SECRET|TOKEN|PASSWORD|PASSWD|PWD|API_?KEY|PRIVATE_?KEY|CREDENTIALS?|DATABASE_URL|REDIS_URL)[A-Z0-9_]*)(\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)`)
 
-var secretToken = re(`\b(?:FlyV1 \S+|fm[12]_[A-Za-z0-9_+/=-]{8,}|fo1_[A-Za-z0-9_-]{8,}|gh[pousr]_[A-Za-z0-9]{20,}|Bearer [A-Za-z0-9._~+/=-]{8,})`)
+var secretToken = lazyre.New(`\b(?:FlyV1 \S+|fm[12]_[A-Za-z0-9_+/=-]{8,}|fo1_[A-Za-z0-9_-]{8,}|gh[pousr]_[A-Za-z0-9]{20,}|Bearer [A-Za-z0-9._~+/=-]{8,})`)
 
 // redact masks what may be a secret in a line quoted from a log: the
 // password of a URL, the value of a variable named like a secret, and

@@ -2,8 +2,8 @@ package diagnose
 
 import (
 	"fmt"
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"path"
-	"regexp"
 	"strings"
 
 	"github.com/grupo-gad/deploy-action/internal/project"
@@ -12,7 +12,7 @@ import (
 
 // Build: the image build (BuildKit steps, pip) fails.
 
-var sdistLine = re(`(?:Using cached|Downloading) (?P<pkg>[A-Za-z0-9_.-]+?)-(?P<ver>\d[\w.]*)\.tar\.gz`)
+var sdistLine = lazyre.New(`(?:Using cached|Downloading) (?P<pkg>[A-Za-z0-9_.-]+?)-(?P<ver>\d[\w.]*)\.tar\.gz`)
 
 func buildSigs() []*Signature {
 	return []*Signature{
@@ -224,13 +224,13 @@ func buildSigs() []*Signature {
 }
 
 var (
-	copyFromLine   = re(`COPY --from=(\S+)`)
-	dockerfileLine = re(`^\s*(?:Dockerfile|\S*/Dockerfile[\w.-]*):(\d+)\s*$`)
-	processLine    = re(`process "(.*?)"?\s*$`)
-	reqFileLine    = re(`-r (\S+) \(line (\d+)\)`)
-	buildingExt    = re(`building '([\w.]+)' extension`)
-	buildingWheel  = re(`(?:Building wheel for|Running setup\.py install for|Failed to build) ([A-Za-z0-9_.-]+)`)
-	buildPrefix    = re(`^(?:#\d+ [\d.]+ |\d+\.\d+ |\s+)`)
+	copyFromLine   = lazyre.New(`COPY --from=(\S+)`)
+	dockerfileLine = lazyre.New(`^\s*(?:Dockerfile|\S*/Dockerfile[\w.-]*):(\d+)\s*$`)
+	processLine    = lazyre.New(`process "(.*?)"?\s*$`)
+	reqFileLine    = lazyre.New(`-r (\S+) \(line (\d+)\)`)
+	buildingExt    = lazyre.New(`building '([\w.]+)' extension`)
+	buildingWheel  = lazyre.New(`(?:Building wheel for|Running setup\.py install for|Failed to build) ([A-Za-z0-9_.-]+)`)
+	buildPrefix    = lazyre.New(`^(?:#\d+ [\d.]+ |\d+\.\d+ |\s+)`)
 )
 
 // builtPackage names the package being compiled, from the lines before a
@@ -285,4 +285,4 @@ func pointCopy(p *project.Project, m *Match) Pointer {
 	return ptr
 }
 
-var copyWord = regexp.MustCompile(`(?i)^\s*(?:COPY|ADD)\b`)
+var copyWord = lazyre.New(`(?i)^\s*(?:COPY|ADD)\b`)

@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"fmt"
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"slices"
 	"strings"
 
@@ -109,8 +110,8 @@ func configSigs() []*Signature {
 }
 
 var (
-	dupKey    = re(`Key '([^']+)' has already been defined`)
-	caretLine = re(`^\s*\|\s*~+\s*(.+)$`)
+	dupKey    = lazyre.New(`Key '([^']+)' has already been defined`)
+	caretLine = lazyre.New(`^\s*\|\s*~+\s*(.+)$`)
 )
 
 // pointFlyLine points at the line of fly.toml a flyctl error names.

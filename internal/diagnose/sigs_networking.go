@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"strings"
 
 	"github.com/grupo-gad/deploy-action/internal/project"
@@ -143,7 +144,7 @@ func networkingSigs() []*Signature {
 	}
 }
 
-var acmeTXT = re(`found at (_acme-challenge\.[^\s,;]+)`)
+var acmeTXT = lazyre.New(`found at (_acme-challenge\.[^\s,;]+)`)
 
 // isPrivateFlyName reports whether host is a name of Fly's private network.
 func isPrivateFlyName(host string) bool {

@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"path"
 	"strings"
 
@@ -203,7 +204,7 @@ func releaseSigs() []*Signature {
 	}
 }
 
-var excLine = re(`^\s*(?:[\w.]+\.)?(?:[A-Z]\w*(?:Error|Exception)|KeyError|ImproperlyConfigured|UndefinedValueError|EnvError): .+`)
+var excLine = lazyre.New(`^\s*(?:[\w.]+\.)?(?:[A-Z]\w*(?:Error|Exception)|KeyError|ImproperlyConfigured|UndefinedValueError|EnvError): .+`)
 
 // moduleDists maps import names to the distributions that provide them,
 // where the two differ.

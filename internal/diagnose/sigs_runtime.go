@@ -2,7 +2,7 @@ package diagnose
 
 import (
 	"fmt"
-	"regexp"
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"strconv"
 	"strings"
 
@@ -266,7 +266,7 @@ func runtimeSigs() []*Signature {
 			Cause:    "Django refused a request for {$host}, which is not in ALLOWED_HOSTS: Fly's health checks connect to the machine's private address and send that address as the Host header",
 			Fix:      "Send your domain with the check: add headers = { Host = \"<app>.fly.dev\" } to the health check in fly.toml; or add the machine's private address to ALLOWED_HOSTS when the app starts.",
 			Point: func(p *project.Project, m *Match) Pointer {
-				if ptr := settingsLine(p, allowedHosts, "ALLOWED_HOSTS is set here."); ptr.Loc.File != "" {
+				if ptr := settingsLine(p, allowedHosts.Re(), "ALLOWED_HOSTS is set here."); ptr.Loc.File != "" {
 					return ptr
 				}
 				if p.Fly != nil {
@@ -311,10 +311,10 @@ func runtimeSigs() []*Signature {
 }
 
 var (
-	allowedHosts = regexp.MustCompile(`\bALLOWED_HOSTS\b\s*[:=]`)
-	listenAddr   = re(`(?:\[[0-9a-fA-F:.]*\]|[\d.]+|localhost|\*):\d+`)
-	bindPort     = re(`(?:--port[ =]|--bind[ =]\S*?:|-b \S*?:|--listen[ =]\S*?:)(\d{2,5})\b`)
-	bindsLocal   = re(`(?:--host[ =]|--bind[ =]|-b )(?:127\.0\.0\.1|localhost)|(?:127\.0\.0\.1|localhost):\d+`)
+	allowedHosts = lazyre.New(`\bALLOWED_HOSTS\b\s*[:=]`)
+	listenAddr   = lazyre.New(`(?:\[[0-9a-fA-F:.]*\]|[\d.]+|localhost|\*):\d+`)
+	bindPort     = lazyre.New(`(?:--port[ =]|--bind[ =]\S*?:|-b \S*?:|--listen[ =]\S*?:)(\d{2,5})\b`)
+	bindsLocal   = lazyre.New(`(?:--host[ =]|--bind[ =]|-b )(?:127\.0\.0\.1|localhost)|(?:127\.0\.0\.1|localhost):\d+`)
 )
 
 // refineListen reads the lines after flyctl's listening-address warning:

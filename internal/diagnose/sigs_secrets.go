@@ -2,7 +2,7 @@ package diagnose
 
 import (
 	"fmt"
-	"regexp"
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"strings"
 
 	"github.com/grupo-gad/deploy-action/internal/project"
@@ -49,7 +49,7 @@ func secretsSigs() []*Signature {
 			Cause:         "Django started with an empty SECRET_KEY: the settings read it from the environment, where it is not set (or is set to an empty string)",
 			Fix:           "Set it as a Fly secret: `fly secrets set SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(50))')`; for a build step such as collectstatic, give the step a placeholder value instead.",
 			Point: func(p *project.Project, m *Match) Pointer {
-				return first(settingsVar(p, "SECRET_KEY"), settingsVar(p, "DJANGO_SECRET_KEY"), settingsLine(p, secretKeyLine, "SECRET_KEY is set here."))
+				return first(settingsVar(p, "SECRET_KEY"), settingsVar(p, "DJANGO_SECRET_KEY"), settingsLine(p, secretKeyLine.Re(), "SECRET_KEY is set here."))
 			},
 		},
 		{
@@ -105,7 +105,7 @@ func secretsSigs() []*Signature {
 			Cause:    "flyctl has no API token: in CI, FLY_API_TOKEN is not set for the step that runs it (a missing repository secret, or a workflow run from a fork, which gets no secrets)",
 			Fix:      "Create a deploy token (`fly tokens create deploy`), store it as the repository secret FLY_API_TOKEN, and pass it to the step: `env: FLY_API_TOKEN: ${{ secrets.FLY_API_TOKEN }}`.",
 			Point: func(p *project.Project, m *Match) Pointer {
-				return workflowLine(p, flyDeployLine, "This workflow step runs flyctl.")
+				return workflowLine(p, flyDeployLine.Re(), "This workflow step runs flyctl.")
 			},
 		},
 		{
@@ -128,11 +128,11 @@ func secretsSigs() []*Signature {
 }
 
 var (
-	secretKeyLine = regexp.MustCompile(`\bSECRET_KEY\b\s*[:=]`)
-	flyDeployLine = regexp.MustCompile(`\bfly(?:ctl)?\s+deploy\b|superfly/flyctl-actions`)
-	envRead       = re(`os\.environ|<frozen os>|environ\[|getenv|environ\.get`)
-	composePrefix = re(`^\S+\s+\|\s?`)
-	fieldName     = re(`^([A-Za-z_][\w.]*)$`)
+	secretKeyLine = lazyre.New(`\bSECRET_KEY\b\s*[:=]`)
+	flyDeployLine = lazyre.New(`\bfly(?:ctl)?\s+deploy\b|superfly/flyctl-actions`)
+	envRead       = lazyre.New(`os\.environ|<frozen os>|environ\[|getenv|environ\.get`)
+	composePrefix = lazyre.New(`^\S+\s+\|\s?`)
+	fieldName     = lazyre.New(`^([A-Za-z_][\w.]*)$`)
 )
 
 // envEvidence reports whether a KeyError is about the environment: the

@@ -8,8 +8,8 @@ package rules
 
 import (
 	"fmt"
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -145,7 +145,7 @@ type relScanner struct {
 	seen map[string]bool
 }
 
-var relPythonName = regexp.MustCompile(`^python(\d+(\.\d+)?)?$`)
+var relPythonName = lazyre.New(`^python(\d+(\.\d+)?)?$`)
 
 // relShells are the shells that run a script given as their first argument.
 var relShells = map[string]bool{"sh": true, "bash": true, "dash": true, "zsh": true, "ash": true}
@@ -348,7 +348,7 @@ func relDynamic(s string) bool {
 	return strings.ContainsAny(s, "$`")
 }
 
-var relMigrateDirectory = regexp.MustCompile(`Migrate\([^)]*directory\s*=`)
+var relMigrateDirectory = lazyre.New(`Migrate\([^)]*directory\s*=`)
 
 // relFlaskDirectoryInCode reports whether the app passes its own migrations
 // folder to Flask-Migrate (Migrate(app, db, directory=...)).
@@ -401,10 +401,10 @@ func (s *relScanner) script(name string, cwd relCwd, depth int) bool {
 }
 
 var (
-	relPyCLIList   = regexp.MustCompile(`["']alembic["']\s*,\s*(?:["'](?:-c|--config)["']\s*,\s*["']([^"']+)["']\s*,\s*)?["'](upgrade)["']\s*(?:,\s*["']([^"']+)["'])?`)
-	relPyCLIString = regexp.MustCompile(`["']alembic\s+(?:(?:-c|--config)\s+([^\s"']+)\s+)?(upgrade)\s+([^\s"']+)`)
-	relPyAPI       = regexp.MustCompile(`command\.(upgrade)\(\s*[^,()]+,\s*["']([^"']+)["']`)
-	relPyConfig    = regexp.MustCompile(`\bConfig\(\s*(?:file_\s*=\s*)?["']([^"']+)["']`)
+	relPyCLIList   = lazyre.New(`["']alembic["']\s*,\s*(?:["'](?:-c|--config)["']\s*,\s*["']([^"']+)["']\s*,\s*)?["'](upgrade)["']\s*(?:,\s*["']([^"']+)["'])?`)
+	relPyCLIString = lazyre.New(`["']alembic\s+(?:(?:-c|--config)\s+([^\s"']+)\s+)?(upgrade)\s+([^\s"']+)`)
+	relPyAPI       = lazyre.New(`command\.(upgrade)\(\s*[^,()]+,\s*["']([^"']+)["']`)
+	relPyConfig    = lazyre.New(`\bConfig\(\s*(?:file_\s*=\s*)?["']([^"']+)["']`)
 )
 
 // pythonText looks for Alembic run from Python: the CLI through subprocess
@@ -605,7 +605,7 @@ func relNewImage(p *project.Project) *relImage {
 	return im
 }
 
-var relCdLine = regexp.MustCompile(`(?m)(^|&&|;|\|\|)\s*(cd|pushd)\s`)
+var relCdLine = lazyre.New(`(?m)(^|&&|;|\|\|)\s*(cd|pushd)\s`)
 
 // entrypointChangesDir reports whether the image's ENTRYPOINT (which fly
 // keeps in front of release_command) changes directory: a `cd` in its
@@ -672,7 +672,7 @@ func relBaseWorkdir(s *dockerfile.Stage) string {
 	return ""
 }
 
-var relWorkdirLine = regexp.MustCompile(`(?i)^\s*WORKDIR\s+(.+?)\s*$`)
+var relWorkdirLine = lazyre.New(`(?i)^\s*WORKDIR\s+(.+?)\s*$`)
 
 // workdirAt returns the working directory in effect at a line of the
 // stage (the directory a relative COPY destination or release_command
@@ -721,7 +721,7 @@ func (im *relImage) workdirAt(s *dockerfile.Stage, line int) (string, bool) {
 	return wd, known
 }
 
-var relVarRef = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?`)
+var relVarRef = lazyre.New(`\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?`)
 
 // relExpandEnv expands $VAR and ${VAR} from the stage's ENV and ARG
 // defaults; ok is false when a variable is unknown.
@@ -1348,7 +1348,7 @@ func relRunsFor(p *project.Project, rel *relRelease, g relGraph) []*relRun {
 
 // --- the database URL ---------------------------------------------------
 
-var relDBVarName = regexp.MustCompile(`^(?:[A-Z0-9]+_)*(?:DATABASE|DB|POSTGRES|POSTGRESQL|PG|SQLALCHEMY_DATABASE)_(?:URL|URI|DSN)$`)
+var relDBVarName = lazyre.New(`^(?:[A-Z0-9]+_)*(?:DATABASE|DB|POSTGRES|POSTGRESQL|PG|SQLALCHEMY_DATABASE)_(?:URL|URI|DSN)$`)
 
 // relIsDBVar reports whether an environment variable holds a database URL.
 func relIsDBVar(name string) bool {

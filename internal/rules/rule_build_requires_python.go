@@ -2,7 +2,7 @@ package rules
 
 import (
 	"fmt"
-	"regexp"
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"strings"
 
 	"github.com/grupo-gad/deploy-action/internal/project"
@@ -114,7 +114,7 @@ func bldToolName(pi dockerfile.PipInstall) string {
 	return pi.Tool + " " + pi.Subcommand
 }
 
-var reExactPython = regexp.MustCompile(`(?:^|python)(3\.\d+\.\d+)`)
+var reExactPython = lazyre.New(`(?:^|python)(3\.\d+\.\d+)`)
 
 // exactPython returns the full Python version a stage's image tag names
 // (python:3.11.4-slim), or "".

@@ -2,7 +2,7 @@ package rules
 
 import (
 	"fmt"
-	"regexp"
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"strconv"
 	"strings"
 
@@ -157,7 +157,7 @@ func suggestMemory(mb int) string {
 	return "8gb"
 }
 
-var presetSize = regexp.MustCompile(`^(shared-cpu|performance)-(\d+)x$`)
+var presetSize = lazyre.New(`^(shared-cpu|performance)-(\d+)x$`)
 
 // vmMemory returns the memory of the group's machines, where it is set
 // (the finding's location) and a description for messages.

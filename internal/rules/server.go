@@ -14,6 +14,7 @@ package rules
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"path"
 	"regexp"
 	"slices"
@@ -240,7 +241,7 @@ func (e runEnv) get(name string) (value, where string, ok bool) {
 	return "", "", false
 }
 
-var varRef = regexp.MustCompile(`\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-=])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))`)
+var varRef = lazyre.New(`\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-=])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))`)
 
 // expand resolves $VAR, ${VAR}, ${VAR:-default} and ${VAR-default} in s
 // from the machine's environment. ok is false when a variable (or any
@@ -841,7 +842,7 @@ func copyTarget(p *project.Project, cp dockerfile.Copy, wd, abs string) (string,
 // hostFlags and portFlags are the usual --host and --port flags.
 var hostFlags, portFlags = []string{"--host"}, []string{"--port"}
 
-var pythonName = regexp.MustCompile(`^python(\d+(\.\d+)?)?$`)
+var pythonName = lazyre.New(`^python(\d+(\.\d+)?)?$`)
 
 // serverName returns the server an unwrapped command starts, "" when none.
 func serverName(c cmdLine) string {
@@ -1271,10 +1272,10 @@ func (sr *serverReader) gunicornConfPath(conf string) (string, bool) {
 }
 
 var (
-	confAssign = regexp.MustCompile(`^(bind|workers)\s*=\s*(.+?)\s*(#.*)?$`)
-	envCall    = regexp.MustCompile(`(?:os\.environ\.get|os\.getenv|environ\.get|getenv)\(\s*["']([A-Za-z_][A-Za-z0-9_]*)["']\s*(?:,\s*(?:str\()?\s*(["']?)([^"')]*)["']?\s*\)?)?\s*\)|os\.environ\[\s*["']([A-Za-z_][A-Za-z0-9_]*)["']\s*\]`)
-	pyString   = regexp.MustCompile(`^[rbu]?("[^"\\]*"|'[^'\\]*')$`)
-	fString    = regexp.MustCompile(`^f("[^"\\]*"|'[^'\\]*')$`)
+	confAssign = lazyre.New(`^(bind|workers)\s*=\s*(.+?)\s*(#.*)?$`)
+	envCall    = lazyre.New(`(?:os\.environ\.get|os\.getenv|environ\.get|getenv)\(\s*["']([A-Za-z_][A-Za-z0-9_]*)["']\s*(?:,\s*(?:str\()?\s*(["']?)([^"')]*)["']?\s*\)?)?\s*\)|os\.environ\[\s*["']([A-Za-z_][A-Za-z0-9_]*)["']\s*\]`)
+	pyString   = lazyre.New(`^[rbu]?("[^"\\]*"|'[^'\\]*')$`)
+	fString    = lazyre.New(`^f("[^"\\]*"|'[^'\\]*')$`)
 )
 
 // gunicornConf reads bind and workers from a gunicorn config file (Python):
@@ -1526,8 +1527,8 @@ func (sr *serverReader) runserver(s *webServer, args []word) {
 }
 
 var (
-	uvicornRun = regexp.MustCompile(`(?m)^[ \t]*(?:uvicorn\.run|(?:app|application|socketio|sio)\.run)\(`)
-	kwArg      = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+?)\s*$`)
+	uvicornRun = lazyre.New(`(?m)^[ \t]*(?:uvicorn\.run|(?:app|application|socketio|sio)\.run)\(`)
+	kwArg      = lazyre.New(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+?)\s*$`)
 )
 
 // pythonScript reads `python main.py` when main.py starts a server itself

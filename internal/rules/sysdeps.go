@@ -10,8 +10,8 @@ package rules
 
 import (
 	"fmt"
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"path"
-	"regexp"
 	"strings"
 
 	pep440 "github.com/aquasecurity/go-pep440-version"
@@ -735,7 +735,7 @@ func bldEnvAt(st *dockerfile.Stage, loc report.Location) map[string]string {
 	return env
 }
 
-var reVar = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?`)
+var reVar = lazyre.New(`\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?`)
 
 // bldExpand substitutes known variables of env in s; unknown ones stay.
 func bldExpand(s string, env map[string]string) string {
@@ -1305,7 +1305,7 @@ func allowsAtLeast(spec, min string) bool {
 	return false
 }
 
-var reSpecVersion = regexp.MustCompile(`\d+(\.\d+)*(\.\*)?`)
+var reSpecVersion = lazyre.New(`\d+(\.\d+)*(\.\*)?`)
 
 // needsFor returns the needs of an entry's build on a base, for the
 // requirement's version.
@@ -1568,7 +1568,7 @@ func bldCopySource(src string, from *dockerfile.Stage) string {
 	return bldAbs(src, bldWorkdir(from), bldHome(from))
 }
 
-var rePythonDir = regexp.MustCompile(`python(3\.\d+)`)
+var rePythonDir = lazyre.New(`python(3\.\d+)`)
 
 // bldLooksLikePackages reports whether a copied path is, by its name, a
 // folder of installed Python packages.

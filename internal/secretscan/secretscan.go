@@ -12,6 +12,7 @@ package secretscan
 
 import (
 	"bytes"
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"math"
 	"path"
 	"regexp"
@@ -793,7 +794,7 @@ func isSecretValue(v string) bool {
 
 // moduleRef matches a Python import reference: an entry point
 // ("pkg.module:Class") or a dotted module path ("pkg.auth.backends.Token").
-var moduleRef = regexp.MustCompile(`^(?:[A-Za-z_]\w*(?:\.\w+)*:[A-Za-z_]\w*(?:\.\w+)*|[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+(?:\.[A-Z]\w*)?)$`)
+var moduleRef = lazyre.New(`^(?:[A-Za-z_]\w*(?:\.\w+)*:[A-Za-z_]\w*(?:\.\w+)*|[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+(?:\.[A-Z]\w*)?)$`)
 
 // looksLikeProse reports whether v is a sentence (three or more words of
 // letters only), such as "this is a secret key for building purposes":

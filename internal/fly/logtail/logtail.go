@@ -6,7 +6,7 @@ package logtail
 import (
 	"context"
 	"fmt"
-	"regexp"
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"sort"
 	"strings"
 	"time"
@@ -113,8 +113,8 @@ func tail(entries []flygo.LogEntry, machineID string, opt Options) []string {
 }
 
 var (
-	urlPassword = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://[^\s/:@]*:)([^\s@/]+)@`)
-	assignment  = regexp.MustCompile(`\b([A-Za-z_][A-Za-z0-9_]*)(\s*=\s*|"\s*:\s*")("[^"]*"|'[^']*'|[^\s"',;]+)`)
+	urlPassword = lazyre.New(`([A-Za-z][A-Za-z0-9+.\-]*://[^\s/:@]*:)([^\s@/]+)@`)
+	assignment  = lazyre.New(`\b([A-Za-z_][A-Za-z0-9_]*)(\s*=\s*|"\s*:\s*")("[^"]*"|'[^']*'|[^\s"',;]+)`)
 )
 
 // Masked replaces a secret in a redacted line.

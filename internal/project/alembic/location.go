@@ -1,8 +1,8 @@
 package alembic
 
 import (
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"path"
-	"regexp"
 	"strings"
 
 	"github.com/grupo-gad/deploy-action/internal/report"
@@ -110,8 +110,8 @@ const DefaultFileTemplate = "%(rev)s_%(slug)s"
 const hereMark = "\x00here\x00"
 
 var (
-	splitSpaceComma      = regexp.MustCompile(`, *| +`)
-	splitSpaceCommaColon = regexp.MustCompile(`, *| +|:`)
+	splitSpaceComma      = lazyre.New(`, *| +`)
+	splitSpaceCommaColon = lazyre.New(`, *| +|:`)
 )
 
 // ScriptLocations returns every section that sets script_location (not only

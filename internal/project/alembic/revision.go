@@ -2,8 +2,8 @@ package alembic
 
 import (
 	"fmt"
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"path"
-	"regexp"
 	"strings"
 
 	"github.com/grupo-gad/deploy-action/internal/report"
@@ -73,7 +73,7 @@ type Op struct {
 
 // legacyRevFile is Alembic's _legacy_rev: a revision module from before
 // Alembic 0.2, whose file name is its id.
-var legacyRevFile = regexp.MustCompile(`^([a-f0-9]+)\.py$`)
+var legacyRevFile = lazyre.New(`^([a-f0-9]+)\.py$`)
 
 // ParseRevision reads a migration module statically: its module-level
 // revision, down_revision, branch_labels and depends_on assignments (plain or

@@ -2,7 +2,7 @@ package dockerfile
 
 import (
 	"fmt"
-	"regexp"
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"strings"
 
 	"github.com/grupo-gad/deploy-action/internal/report"
@@ -167,15 +167,15 @@ func (i Image) String() string {
 var (
 	// reTagVersion reads the version at the start of a python image's tag:
 	// 3.11-slim, 3.12.3-bookworm.
-	reTagVersion = regexp.MustCompile(`^(\d+\.\d+)(?:[.\-]|$)`)
+	reTagVersion = lazyre.New(`^(\d+\.\d+)(?:[.\-]|$)`)
 	// reTagPython reads "python3.12" inside another image's tag:
 	// uv:python3.12-bookworm-slim, uvicorn-gunicorn-fastapi:python3.11.
-	reTagPython = regexp.MustCompile(`(?:^|[-_])(?:python|py)-?(\d+\.\d+)(?:[.\-_]|$)`)
+	reTagPython = lazyre.New(`(?:^|[-_])(?:python|py)-?(\d+\.\d+)(?:[.\-_]|$)`)
 	// reVersion reads a Python version value: 3.11, 3.11.9.
-	reVersion = regexp.MustCompile(`^v?(\d+\.\d+)(?:\.\d+)?(?:[a-z]+\d*)?$`)
+	reVersion = lazyre.New(`^v?(\d+\.\d+)(?:\.\d+)?(?:[a-z]+\d*)?$`)
 	// rePythonPackage reads a versioned Python package: python3.11,
 	// python3.11-dev.
-	rePythonPackage = regexp.MustCompile(`^python(\d\.\d+)(?:-|$)`)
+	rePythonPackage = lazyre.New(`^python(\d\.\d+)(?:-|$)`)
 )
 
 // PythonVersion returns the image's Python minor version ("3.11"), read from

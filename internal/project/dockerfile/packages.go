@@ -1,6 +1,7 @@
 package dockerfile
 
 import (
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"path"
 	"regexp"
 	"strings"
@@ -231,8 +232,8 @@ type pipFound struct {
 }
 
 var (
-	rePip    = regexp.MustCompile(`^pip(\d+(\.\d+)*)?$`)
-	rePython = regexp.MustCompile(`^(python|pypy)(\d+(\.\d+)*)?$|^py$`)
+	rePip    = lazyre.New(`^pip(\d+(\.\d+)*)?$`)
+	rePython = lazyre.New(`^(python|pypy)(\d+(\.\d+)*)?$|^py$`)
 )
 
 // pythonModule returns the module run by `python [options] -m module`, and

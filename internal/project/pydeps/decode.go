@@ -3,7 +3,7 @@ package pydeps
 import (
 	"bytes"
 	"fmt"
-	"regexp"
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -24,7 +24,7 @@ const (
 
 // codingRE finds a PEP 263 encoding declaration, which pip honours in the
 // first two lines of a requirements file without a byte-order mark.
-var codingRE = regexp.MustCompile(`^#.*coding[:=]\s*([-\w.]+)`)
+var codingRE = lazyre.New(`^#.*coding[:=]\s*([-\w.]+)`)
 
 // decodeText decodes a requirements file the way pip does: a byte-order
 // mark (UTF-8, UTF-16, UTF-32) decides the encoding; else a PEP 263

@@ -2,9 +2,9 @@ package pydeps
 
 import (
 	"fmt"
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"net/url"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
 	"unicode"
@@ -15,7 +15,7 @@ import (
 
 // envVarRE matches the environment variable references pip expands in a
 // requirements file: ${NAME} with upper-case letters, digits and "_".
-var envVarRE = regexp.MustCompile(`\$\{[A-Z0-9_]+\}`)
+var envVarRE = lazyre.New(`\$\{[A-Z0-9_]+\}`)
 
 // segment is the part of a logical line that came from one physical line.
 type segment struct {
@@ -288,7 +288,7 @@ func isArchive(s string) bool {
 }
 
 // extrasSuffix matches pip's _strip_extras: a trailing "[...]".
-var extrasSuffix = regexp.MustCompile(`^(.+)(\[[^\]]+\])$`)
+var extrasSuffix = lazyre.New(`^(.+)(\[[^\]]+\])$`)
 
 // splitPathExtras splits "./pkg[a,b]" into "./pkg" and its extras.
 func splitPathExtras(s string) (string, []string) {
@@ -306,7 +306,7 @@ func splitPathExtras(s string) (string, []string) {
 }
 
 // eggRE finds the #egg= fragment of a URL.
-var eggRE = regexp.MustCompile(`[#&]egg=([^&]*)`)
+var eggRE = lazyre.New(`[#&]egg=([^&]*)`)
 
 // eggName returns the project name of a URL's #egg= fragment (extras
 // dropped), or "".

@@ -2,7 +2,7 @@ package pydeps
 
 import (
 	"fmt"
-	"regexp"
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"strconv"
 	"strings"
 
@@ -14,7 +14,7 @@ var pep440Ops = []string{"===", "~=", "==", "!=", "<=", ">=", "<", ">"}
 
 // releaseOnly matches a version that is only an (epoch and) release, the
 // only form allowed before a ".*" wildcard.
-var releaseOnly = regexp.MustCompile(`(?i)^v?([0-9]+!)?[0-9]+(\.[0-9]+)*$`)
+var releaseOnly = lazyre.New(`(?i)^v?([0-9]+!)?[0-9]+(\.[0-9]+)*$`)
 
 // validateClause checks one PEP 440 specifier clause (operator and
 // version) and says what is wrong with it, or returns "".
@@ -117,10 +117,10 @@ func specAllows(spec, version string, pre bool) (ok bool, err error) {
 
 // poetryToken matches one Poetry constraint: an optional operator, spaces,
 // and a version with optional wildcard parts.
-var poetryToken = regexp.MustCompile(`^(\^|~=|~|==|=|!=|<>|>=|<=|>|<)?\s*(v?[0-9][0-9A-Za-z.!+_-]*?)((?:\.[xX*])*)$`)
+var poetryToken = lazyre.New(`^(\^|~=|~|==|=|!=|<>|>=|<=|>|<)?\s*(v?[0-9][0-9A-Za-z.!+_-]*?)((?:\.[xX*])*)$`)
 
 // poetryWildcard matches a Poetry "any version".
-var poetryWildcard = regexp.MustCompile(`^(?:v?[*xX])$`)
+var poetryWildcard = lazyre.New(`^(?:v?[*xX])$`)
 
 // poetryConstraint validates a Poetry version constraint and converts it
 // to a PEP 440 specifier set. It returns what is wrong, or "".
