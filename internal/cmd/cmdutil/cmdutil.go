@@ -120,3 +120,26 @@ func ExitCode(r *report.Report) int {
 	}
 	return ExitOK
 }
+
+// DirFlags adds the flags every repository command shares to fs — --config
+// (fly.toml's path) and --format — parses args, and returns the one
+// optional directory argument ("." when none is given). name is the
+// command's name, for the usage error.
+func DirFlags(name string, fs *flag.FlagSet, args []string, config, format *string) (string, error) {
+	fs.StringVar(config, "config", "", "path of fly.toml (default DIR/fly.toml)")
+	fs.StringVar(format, "format", "text", "output format: text, json or github")
+	pos, err := Parse(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if err := CheckFormat(*format); err != nil {
+		return "", err
+	}
+	switch len(pos) {
+	case 0:
+		return ".", nil
+	case 1:
+		return pos[0], nil
+	}
+	return "", Usagef("%s takes one directory, got %d arguments: %s", name, len(pos), strings.Join(pos, " "))
+}

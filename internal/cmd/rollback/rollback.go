@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/grupo-gad/deploy-action/internal/cmd/cmdutil"
 	"github.com/grupo-gad/deploy-action/internal/cmd/deploy"
@@ -78,23 +77,11 @@ func NewOptions(io cmdutil.IO, args []string) (*Options, error) {
 	fs := flag.NewFlagSet("rollback", flag.ContinueOnError)
 	fs.StringVar(&opts.App, "app", "", "Fly app (default: app in fly.toml)")
 	fs.StringVar(&opts.Image, "image", "", "image to roll back to")
-	fs.StringVar(&opts.Config, "config", "", "path of fly.toml (default DIR/fly.toml)")
-	fs.StringVar(&opts.Format, "format", "text", "output format: text, json or github")
-	pos, err := cmdutil.Parse(fs, args)
+	dir, err := cmdutil.DirFlags("rollback", fs, args, &opts.Config, &opts.Format)
 	if err != nil {
 		return nil, err
 	}
-	if err := cmdutil.CheckFormat(opts.Format); err != nil {
-		return nil, err
-	}
-	switch len(pos) {
-	case 0:
-		opts.Dir = "."
-	case 1:
-		opts.Dir = pos[0]
-	default:
-		return nil, cmdutil.Usagef("rollback takes one directory, got %d arguments: %s", len(pos), strings.Join(pos, " "))
-	}
+	opts.Dir = dir
 	return opts, nil
 }
 

@@ -83,23 +83,11 @@ func NewOptions(io cmdutil.IO, args []string) (*Options, error) {
 		}
 		return nil
 	})
-	fs.StringVar(&opts.Config, "config", "", "path of fly.toml (default DIR/fly.toml)")
-	fs.StringVar(&opts.Format, "format", "text", "output format: text, json or github")
-	pos, err := cmdutil.Parse(fs, args)
+	dir, err := cmdutil.DirFlags("secrets", fs, args, &opts.Config, &opts.Format)
 	if err != nil {
 		return nil, err
 	}
-	if err := cmdutil.CheckFormat(opts.Format); err != nil {
-		return nil, err
-	}
-	switch len(pos) {
-	case 0:
-		opts.Dir = "."
-	case 1:
-		opts.Dir = pos[0]
-	default:
-		return nil, cmdutil.Usagef("secrets takes one directory, got %d arguments: %s", len(pos), strings.Join(pos, " "))
-	}
+	opts.Dir = dir
 	return opts, nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/grupo-gad/deploy-action/internal/cmd/cmdutil"
@@ -42,23 +41,11 @@ type Options struct {
 func NewOptions(io cmdutil.IO, args []string) (*Options, error) {
 	opts := &Options{IO: io}
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.StringVar(&opts.Format, "format", "text", "output format: text, json or github")
-	fs.StringVar(&opts.Config, "config", "", "path of fly.toml (default DIR/fly.toml)")
-	pos, err := cmdutil.Parse(fs, args)
+	dir, err := cmdutil.DirFlags("validate", fs, args, &opts.Config, &opts.Format)
 	if err != nil {
 		return nil, err
 	}
-	if err := cmdutil.CheckFormat(opts.Format); err != nil {
-		return nil, err
-	}
-	switch len(pos) {
-	case 0:
-		opts.Dir = "."
-	case 1:
-		opts.Dir = pos[0]
-	default:
-		return nil, cmdutil.Usagef("validate takes one directory, got %d arguments: %s", len(pos), strings.Join(pos, " "))
-	}
+	opts.Dir = dir
 	if opts.Remote, err = flyenv.Remote(context.Background()); err != nil {
 		return nil, err
 	}
