@@ -327,12 +327,12 @@ func summary(w io.Writer, r *Result) {
 		}
 		line := fmt.Sprintf("failed (as designed): %d of %d machines touched", touched, len(d.Machines))
 		if f := d.Failure; f != nil && f.Exit != nil {
-			line = fmt.Sprintf("failed (as designed): machine %s exited with code %d %s after it started; %d of %d machines touched", f.MachineID, f.Exit.Code, f.Exit.After.Round(100*time.Millisecond), touched, len(d.Machines))
+			line = fmt.Sprintf("failed (as designed): machine %s exited with code %d %s after it started; %d of %d machines touched", f.MachineID, f.Exit.Code, roundDur(f.Exit.After), touched, len(d.Machines))
 		} else if f != nil {
 			line = fmt.Sprintf("failed (as designed): %s; %d of %d machines touched", f.Error(), touched, len(d.Machines))
 		}
 		if d.RolledBack && !d.FailedAt.IsZero() && !d.RestoredAt.IsZero() {
-			line += fmt.Sprintf(", rolled back %s after the failure", d.RestoredAt.Sub(d.FailedAt).Round(100*time.Millisecond))
+			line += fmt.Sprintf(", rolled back %s after the failure", roundDur(d.RestoredAt.Sub(d.FailedAt)))
 		}
 		fmt.Fprintf(w, "  deploy %-24s %s\n", short(BrokenImage), line)
 	}
@@ -345,8 +345,8 @@ func summary(w io.Writer, r *Result) {
 			healthy++
 		}
 	}
-	fmt.Fprintf(w, "  now                           %d/%d machines on %s, %d with every check passing; %s\n", on, len(r.Final), short(GoodImage), healthy, healthLine(r.FinalHealth))
-	fmt.Fprintf(w, "  took                          %s\n", r.Duration.Round(100*time.Millisecond))
+	fmt.Fprintf(w, "  %-31s %d/%d machines on %s, %d with every check passing; %s\n", "now", on, len(r.Final), short(GoodImage), healthy, healthLine(r.FinalHealth))
+	fmt.Fprintf(w, "  %-31s %s\n", "took", r.Duration.Round(100*time.Millisecond))
 	if r.AsDesigned() {
 		fmt.Fprintf(w, "\n✓ The demo behaved as designed: the good build went out and was verified, the broken build was stopped\n  at the first machine and rolled back, and users kept a healthy app throughout. (exit 0)\n")
 	} else {
@@ -447,4 +447,13 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // never fails (crypto/rand crashes the program instead)
 	return hex.EncodeToString(b)
+}
+
+// roundDur rounds d for a person: milliseconds under a second, tenths of a
+// second above (so a fast crash reads "44ms", not "0s").
+func roundDur(d time.Duration) time.Duration {
+	if d < time.Second {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(100 * time.Millisecond)
 }
