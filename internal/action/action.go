@@ -15,7 +15,6 @@ package action
 import (
 	"context"
 	"fmt"
-	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"io"
 	"net/http"
 	"os"
@@ -27,6 +26,7 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	ghapi "github.com/grupo-gad/deploy-action/internal/github"
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"github.com/grupo-gad/deploy-action/internal/output/summary"
 	"github.com/grupo-gad/deploy-action/internal/output/text"
 	"github.com/grupo-gad/deploy-action/internal/output/workflowcmd"

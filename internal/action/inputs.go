@@ -2,11 +2,12 @@ package action
 
 import (
 	"fmt"
-	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"slices"
 	"strings"
 
 	"github.com/sethvargo/go-githubactions"
+
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 )
 
 // CommandNames are the values the `command` input accepts, as action.yml

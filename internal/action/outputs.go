@@ -4,9 +4,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"os"
 	"strings"
+
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 )
 
 // Output is one step output.

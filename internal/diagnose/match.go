@@ -2,10 +2,10 @@ package diagnose
 
 import (
 	"bytes"
-	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"slices"
 	"strings"
 
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"github.com/grupo-gad/deploy-action/internal/report"
 )
 

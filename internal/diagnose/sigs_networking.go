@@ -1,9 +1,9 @@
 package diagnose
 
 import (
-	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"strings"
 
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"github.com/grupo-gad/deploy-action/internal/project"
 	"github.com/grupo-gad/deploy-action/internal/report"
 )

@@ -1,10 +1,10 @@
 package diagnose
 
 import (
-	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"path"
 	"strings"
 
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"github.com/grupo-gad/deploy-action/internal/project"
 	"github.com/grupo-gad/deploy-action/internal/report"
 )

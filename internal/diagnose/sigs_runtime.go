@@ -2,10 +2,10 @@ package diagnose
 
 import (
 	"fmt"
-	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"strconv"
 	"strings"
 
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"github.com/grupo-gad/deploy-action/internal/project"
 	"github.com/grupo-gad/deploy-action/internal/report"
 )

@@ -8,12 +8,12 @@ package rules
 
 import (
 	"fmt"
-	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"path"
 	"sort"
 	"strings"
 	"sync"
 
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"github.com/grupo-gad/deploy-action/internal/project"
 	"github.com/grupo-gad/deploy-action/internal/project/alembic"
 	"github.com/grupo-gad/deploy-action/internal/project/dockerfile"

@@ -14,7 +14,6 @@ package rules
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"path"
 	"regexp"
 	"slices"
@@ -22,6 +21,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"github.com/grupo-gad/deploy-action/internal/project"
 	"github.com/grupo-gad/deploy-action/internal/project/dockerfile"
 	"github.com/grupo-gad/deploy-action/internal/project/flytoml"

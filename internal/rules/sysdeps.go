@@ -10,12 +10,12 @@ package rules
 
 import (
 	"fmt"
-	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"path"
 	"strings"
 
 	pep440 "github.com/aquasecurity/go-pep440-version"
 
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"github.com/grupo-gad/deploy-action/internal/project"
 	"github.com/grupo-gad/deploy-action/internal/project/dockerfile"
 	"github.com/grupo-gad/deploy-action/internal/project/pydeps"

@@ -12,7 +12,6 @@ package secretscan
 
 import (
 	"bytes"
-	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"math"
 	"path"
 	"regexp"
@@ -22,6 +21,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"github.com/grupo-gad/deploy-action/internal/report"
 )
 

@@ -6,13 +6,13 @@ package logtail
 import (
 	"context"
 	"fmt"
-	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"sort"
 	"strings"
 	"time"
 
 	flygo "github.com/superfly/fly-go"
 
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"github.com/grupo-gad/deploy-action/internal/secretscan"
 )
 

@@ -2,10 +2,10 @@ package alembic
 
 import (
 	"fmt"
-	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"path"
 	"strings"
 
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"github.com/grupo-gad/deploy-action/internal/report"
 )
 

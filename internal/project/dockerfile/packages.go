@@ -1,11 +1,11 @@
 package dockerfile
 
 import (
-	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"path"
 	"regexp"
 	"strings"
 
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"github.com/grupo-gad/deploy-action/internal/report"
 	"github.com/grupo-gad/deploy-action/internal/shellcmd"
 )

@@ -3,11 +3,11 @@ package pydeps
 import (
 	"bytes"
 	"fmt"
-	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"github.com/grupo-gad/deploy-action/internal/report"
 )
 

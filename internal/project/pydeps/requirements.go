@@ -2,7 +2,6 @@ package pydeps
 
 import (
 	"fmt"
-	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"net/url"
 	"path"
 	"sort"
@@ -10,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"github.com/grupo-gad/deploy-action/internal/report"
 )
 

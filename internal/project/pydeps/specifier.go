@@ -2,11 +2,12 @@ package pydeps
 
 import (
 	"fmt"
-	"github.com/grupo-gad/deploy-action/internal/lazyre"
 	"strconv"
 	"strings"
 
 	pep440 "github.com/aquasecurity/go-pep440-version"
+
+	"github.com/grupo-gad/deploy-action/internal/lazyre"
 )
 
 // pep440Ops are the PEP 440 comparison operators, longest first.
